@@ -72,6 +72,8 @@ class Record:
     inputs: dict[str, Any] | None = None
     #: Baseline reason, filled in by the gate for xfail/xpass cells.
     baseline_reason: str | None = None
+    #: The verdict the run produced before gating (set on xfail/xpass cells only).
+    original_verdict: str | None = None
 
     @property
     def key(self) -> tuple[str, str, str, str]:
