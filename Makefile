@@ -41,6 +41,33 @@ test: $(VENV)/.test
 reference: $(VENV)/.core
 	$(BIN)/conformance reference --update
 
+# Framework adapters published in reports/: what is installed in .venv runs, the rest is skipped.
+FRAMEWORKS ?= tensorflow tf-keras keras-jax keras-torch keras-numpy
+
+# Rewrite each adapter's baseline of accepted failures; reasons of kept entries carry over,
+# a new failure needs REASON="..." (then edit the file to give each entry its own reason).
+baselines: $(VENV)/.test
+	@for a in $(FRAMEWORKS); do \
+	  if $(BIN)/conformance list --adapters --json | $(BIN)/python -c "import json,sys; sys.exit(0 if any(r['name']=='$$a' and r['status'].startswith('available') for r in json.load(sys.stdin)) else 1)"; then \
+	    echo "== $$a"; \
+	    $(BIN)/conformance run -a $$a -q --no-progress --json $(LOCAL)/$$a.json \
+	      --baseline reports/baselines/$$a.json --update-baseline --prune-stale $(if $(REASON),--reason "$(REASON)") || exit 1; \
+	  else echo "== $$a: not installed, skipped"; fi; \
+	done
+
+# The published report: the own implementation plus every framework adapter installed here.
+PUBLISHED := $(LOCAL)/published
+reports: $(VENV)/.test
+	rm -rf $(PUBLISHED) && mkdir -p $(PUBLISHED)
+	$(BIN)/conformance run -q --no-progress --json $(PUBLISHED)/numpy.json || true
+	@for a in $(FRAMEWORKS); do \
+	  if $(BIN)/conformance list --adapters --json | $(BIN)/python -c "import json,sys; sys.exit(0 if any(r['name']=='$$a' and r['status'].startswith('available') for r in json.load(sys.stdin)) else 1)"; then \
+	    $(BIN)/conformance run -a $$a -q --no-progress --json $(PUBLISHED)/$$a.json || true; \
+	  fi; \
+	done
+	$(BIN)/conformance report $(PUBLISHED)/*.json --html reports/index.html --json reports/index.json \
+	  --title "crossentropy-conformance: published report"
+
 lint: $(VENV)/.core
 	$(BIN)/conformance validate
 	$(BIN)/conformance reference --check
