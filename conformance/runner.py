@@ -27,6 +27,7 @@ from conformance.adapters.base import Adapter, Crash, PortableError, as_output_a
 from conformance.case import Case, Inputs, Step, case_args
 from conformance.compare import Comparison, check_documented, judge, tolerance_for
 from conformance.oracle import Truth, truth as oracle_truth
+from conformance.profiles import get_profile
 from conformance.results import Record, Results, base_environment
 
 #: Significant digits of the truth written into each record.
@@ -215,6 +216,12 @@ def run_cell(cell: Cell, truths: TruthFn, profile: str | None = None) -> Record:
         else:
             cmp = judge(t, tol, arr, error)
     rec.verdict, rec.message = cmp.verdict, cmp.message
+    if (error is not None and error.get("category") == "invalid_input_type" and case.input_form == "python_list"
+            and not get_profile(prof).accepts_python_lists):
+        # The documented value stands; the documented *snippet* does not run here. That is
+        # a finding about the docs or the implementation, reported as such, never hidden.
+        rec.message = (f"finding: the documented snippet passes plain Python lists, which {prof} rejects; "
+                       + rec.message)
     rec.output, rec.output_dtype, rec.shape = cmp.output, cmp.output_dtype, cmp.shape
     rec.abs_error, rec.rel_error, rec.ulp_error = (_finite_or_none(cmp.abs_error), _finite_or_none(cmp.rel_error),
                                                    _finite_or_none(cmp.ulp_error))
