@@ -92,27 +92,41 @@ class TruthCache:
 # --------------------------------------------------------------------------- one cell
 def _inputs_dict(case: Case, dtype: str) -> dict[str, Any]:
     """The materialized inputs as JSON-able data, exact: floats as shortest round-trip
-    decimals of their dtype (they convert back to the very same binary value)."""
+    decimals of their dtype (they convert back to the very same binary value). Inputs
+    the case writes as a generator (50 000 classes, say) are recorded as that generator
+    spec, which regenerates them, rather than as megabytes of numbers in every record."""
 
-    def arr(a: np.ndarray | None) -> Any:
+    def arr(a: np.ndarray | None, raw: Any) -> Any:
         if a is None:
             return None
+        if isinstance(raw, Mapping) and "generator" in raw:
+            return {**raw, "dtype": str(a.dtype)}
         if a.dtype.kind in "iu":
             return a.tolist()
         return np.vectorize(lambda v: str(v), otypes=[object])(a).tolist() if a.size else []
 
-    def inputs(x: Inputs) -> dict[str, Any]:
-        return {"y_true": arr(x.y_true), "y_pred": arr(x.y_pred), "sample_weight": arr(x.sample_weight),
-                "y_true_dtype": str(x.y_true.dtype), "y_pred_dtype": str(x.y_pred.dtype)}
+    def inputs(x: Inputs, raw: Mapping[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name in ("y_true", "y_pred", "sample_weight"):
+            a = getattr(x, name)
+            out[name] = arr(a, raw.get(name))
+            if a is not None:
+                out[f"{name}_shape"] = list(a.shape)
+        out["y_true_dtype"], out["y_pred_dtype"] = str(x.y_true.dtype), str(x.y_pred.dtype)
+        return out
 
     m = case.materialize(dtype)
+    form = {"input_form": case.input_form}
     if isinstance(m, Inputs):
-        return inputs(m)
+        assert case.inputs is not None
+        return {**inputs(m, case.inputs), **form}
+    raw_steps = [s["update_state"] for s in (case.steps or ()) if isinstance(s, Mapping)]
     steps: list[Any] = []
+    updates = iter(raw_steps)
     for step in m:
         assert isinstance(step, Step)
-        steps.append({"update_state": inputs(step.inputs)} if step.inputs is not None else step.op)
-    return {"steps": steps}
+        steps.append({"update_state": inputs(step.inputs, next(updates))} if step.inputs is not None else step.op)
+    return {"steps": steps, **form}
 
 
 def _check_config(case: Case, profile: str, output: Any) -> Comparison:

@@ -153,4 +153,6 @@ def test_run_collects_environment_and_records(seed_cases: dict[str, Case]) -> No
     assert "finished" in results.environment
     verdicts = {r.verdict for r in results.records}
     assert verdicts <= {"pass", "skip"}
-    assert sum(r.verdict == "pass" for r in results.records) >= 40
+    runnable = sum(len(c.dtypes) for c in seed_cases.values() if not c.api.startswith("compile"))
+    assert runnable >= 30
+    assert sum(r.verdict == "pass" for r in results.records) == runnable
