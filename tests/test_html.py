@@ -483,6 +483,17 @@ def test_report_command_merges_files(html_results: Results, tmp_path: Path, caps
     assert "Two runs" in page.text and "Run 2 · tensorflow" in page.text
 
 
+def test_report_command_writes_the_merged_json_beside_the_page(html_results: Results, tmp_path: Path, capsys) -> None:
+    runs = html_results.environment["merged"]
+    a = _write(Results(environment=runs[0], records=[r for r in html_results.records if r.adapter == "numpy"]), tmp_path / "a.json")
+    b = _write(Results(environment=runs[1], records=[r for r in html_results.records if r.adapter == "tensorflow"]), tmp_path / "b.json")
+    merged = tmp_path / "index.json"
+    assert _report_main([str(a), str(b), "--html", str(tmp_path / "index.html"), "--json", str(merged)]) == 0
+    back = Results.read(merged)
+    assert sorted(r.key for r in back.records) == sorted(r.key for r in html_results.records)
+    assert len(back.environment["merged"]) == 2
+
+
 @pytest.mark.parametrize(
     "content, expected",
     [

@@ -47,6 +47,8 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="results of 'conformance run --json' (or 'conformance gate --json'); several files are merged",
     )
     parser.add_argument("--html", metavar="OUT.html", required=True, help="write the HTML report here")
+    parser.add_argument("--json", metavar="OUT.json",
+                        help="also write the merged results beside it (the data the page shows)")
     parser.add_argument("--title", metavar="TEXT", help="the page title (default: 'Crossentropy conformance report')")
     parser.set_defaults(func=main, _parser=parser)
     return parser
@@ -78,6 +80,12 @@ def main(args: argparse.Namespace) -> int:
         out = write_html(results, args.html, title=args.title)
     except OSError as exc:
         return _error(f"{args.html}: cannot write the report: {exc}")
+    if args.json:
+        try:
+            results.write(args.json)
+        except (OSError, ValueError) as exc:
+            return _error(f"{args.json}: cannot write the merged results: {exc}")
+        print(f"wrote merged results {args.json}")
     counts: dict[str, int] = {}
     for rec in results.records:
         counts[rec.verdict] = counts.get(rec.verdict, 0) + 1
