@@ -1,7 +1,7 @@
 # crossentropy-conformance: every target bootstraps its own virtual environment.
 #   make run      set up, then run the suite on the package's own implementation
 #   make test     set up (TensorFlow CPU included), then run the tests
-#   make reports  regenerate the published report in reports/ (needs the frameworks)
+#   make reports  regenerate reports/index.html and docs/ulp-table.md (needs the frameworks)
 #   make baselines regenerate reports/baselines/*.json
 #   make reference regenerate reference/ from cases/ with the oracle
 
@@ -13,7 +13,7 @@ PIP    := $(BIN)/python -m pip --disable-pip-version-check
 TEST_EXTRAS ?= test,tensorflow,tf-keras,browser
 LOCAL  := reports/local
 
-.PHONY: run test reports baselines reference lint clean help
+.PHONY: run test reports published-runs baselines reference lint clean help
 
 help:
 	@sed -n '1,8p' Makefile
@@ -48,25 +48,31 @@ FRAMEWORKS ?= tensorflow tf-keras keras-jax keras-torch keras-numpy
 # a new failure needs REASON="..." (then edit the file to give each entry its own reason).
 baselines: $(VENV)/.test
 	@for a in $(FRAMEWORKS); do \
-	  if $(BIN)/conformance list --adapters --json | $(BIN)/python -c "import json,sys; sys.exit(0 if any(r['name']=='$$a' and r['status'].startswith('available') for r in json.load(sys.stdin)) else 1)"; then \
+	  if $(AVAILABLE) $$a; then \
 	    echo "== $$a"; \
 	    $(BIN)/conformance run -a $$a -q --no-progress --json $(LOCAL)/$$a.json \
 	      --baseline reports/baselines/$$a.json --update-baseline --prune-stale $(if $(REASON),--reason "$(REASON)") || exit 1; \
 	  else echo "== $$a: not installed, skipped"; fi; \
 	done
 
-# The published report: the own implementation plus every framework adapter installed here.
+# Run the own implementation and every framework adapter installed here, into $(PUBLISHED).
 PUBLISHED := $(LOCAL)/published
-reports: $(VENV)/.test
+AVAILABLE = $(BIN)/conformance list --adapters --json | $(BIN)/python -c "import json,sys; \
+  sys.exit(0 if any(r['name']==sys.argv[1] and r['status'].startswith('available') for r in json.load(sys.stdin)) else 1)"
+published-runs: $(VENV)/.test
 	rm -rf $(PUBLISHED) && mkdir -p $(PUBLISHED)
 	$(BIN)/conformance run -q --no-progress --json $(PUBLISHED)/numpy.json || true
 	@for a in $(FRAMEWORKS); do \
-	  if $(BIN)/conformance list --adapters --json | $(BIN)/python -c "import json,sys; sys.exit(0 if any(r['name']=='$$a' and r['status'].startswith('available') for r in json.load(sys.stdin)) else 1)"; then \
-	    $(BIN)/conformance run -a $$a -q --no-progress --json $(PUBLISHED)/$$a.json || true; \
-	  fi; \
+	  if $(AVAILABLE) $$a; then \
+	    echo "== $$a"; $(BIN)/conformance run -a $$a -q --no-progress --json $(PUBLISHED)/$$a.json || true; \
+	  else echo "== $$a: not installed, skipped"; fi; \
 	done
+
+# The published report (reports/index.html and its JSON) and the measured ULP table.
+reports: published-runs
 	$(BIN)/conformance report $(PUBLISHED)/*.json --html reports/index.html --json reports/index.json \
 	  --title "crossentropy-conformance: published report"
+	$(BIN)/python scripts/ulp_table.py $(PUBLISHED)/*.json > docs/ulp-table.md
 
 lint: $(VENV)/.core
 	$(BIN)/conformance validate

@@ -41,8 +41,10 @@ def _adapters() -> list[dict[str, str]]:
         except AdapterLoadError as exc:
             rows.append({"name": name, "target": target, "profile": "", "status": f"unavailable: {exc}"})
             continue
-        rows.append({"name": name, "target": target, "profile": cls.profile,
-                     "status": "available" + (" (worker process)" if cls.isolated else ""),
+        check = getattr(cls, "unavailable_reason", None)
+        reason = check() if callable(check) else None
+        status = f"unavailable: {reason}" if reason else "available" + (" (worker process)" if cls.isolated else "")
+        rows.append({"name": name, "target": target, "profile": cls.profile, "status": status,
                      "description": cls.description})
     return rows
 
