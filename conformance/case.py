@@ -122,6 +122,9 @@ class Provenance:
     digits: int | list[int] | None = None
     dtype: str | None = None
     api_as_written: str | None = None
+    #: ``rounded`` (default) or ``truncated``: some pages print a value cut after the
+    #: last digit shown (TF 1.14 prints 0.32396814 as "0.3239").
+    printing: str = "rounded"
     note: str | None = None
 
     def printed_values(self) -> list[str]:
@@ -201,6 +204,9 @@ class Case:
     tolerance: ToleranceOverride | None = None
     check: str = "value"
     notes: str | None = None
+    #: ``check: config`` cases: the keys ``get_config()`` must return, per profile (or
+    #: ``default``). See :meth:`expected_config_keys`.
+    config_keys: Mapping[str, tuple[str, ...]] | None = None
 
     # ---------------------------------------------------------------- naming
     @property
@@ -232,6 +238,16 @@ class Case:
             if key in self.expect:
                 return self.expect[key]
         return Expectation("value")
+
+    def expected_config_keys(self, profile: str) -> tuple[str, ...] | None:
+        """The exact key set ``get_config()`` must return under ``profile`` (sorted), or
+        None when the case names none for it (``profile`` beats ``default``)."""
+        if not self.config_keys:
+            return None
+        for key in (profile, "default"):
+            if key in self.config_keys:
+                return tuple(sorted(self.config_keys[key]))
+        return None
 
     @property
     def distinguished_profiles(self) -> tuple[str, ...]:

@@ -7,8 +7,10 @@ and a file with any problem yields no cases at all: there are no half-loaded sui
 Checks beyond the schema: duplicate mapping keys (YAML silently keeps the last one),
 ragged arrays, ids unique across all files, inputs vs steps per API, arguments that
 the family does not take, printed values that are not in the cited seed document,
-``digits`` that do not match the printed value, and tags that the case's content
-implies (``documented``, ``error``, ``implementation-defined``).
+``digits`` that do not match the printed value, tags that the case's content implies
+(``documented``, ``error``, ``implementation-defined``), ``config_keys`` present exactly on
+``check: config`` cases, and ``input_dtype`` only on loss classes (the only API that
+converts its inputs to a loss dtype). Case files may live in subfolders of ``cases/``.
 """
 
 from __future__ import annotations
@@ -218,6 +220,12 @@ def _lint_case(raw: Mapping[str, Any], family: str, idx: int, add: Any, root: Pa
         add(base + ("args", "ignore_class"), "args.ignore_class", "CategoricalCrossentropy takes no ignore_class")
     if "reduction" in args and api not in ("loss_class", "compile_loss"):
         add(base + ("args", "reduction"), "args.reduction", f"reduction is an argument of the loss class, not of the {api}")
+    if check == "config" and "config_keys" not in raw:
+        add(base, "config_keys", "a config case needs 'config_keys': the keys get_config() returns, per profile")
+    if "config_keys" in raw and check != "config":
+        add(base + ("config_keys",), "config_keys", "config_keys belong to 'check: config' cases")
+    if "input_dtype" in raw and api not in ("loss_class", "compile_loss"):
+        add(base + ("input_dtype",), "input_dtype", f"input_dtype needs a loss class (it converts its inputs to the loss dtype); the {api} computes in the input dtype")
     if "label_dtype" in raw and not sparse:
         add(base + ("label_dtype",), "label_dtype", "label_dtype applies to sparse labels only")
 
@@ -290,6 +298,7 @@ def _build_case(raw: Mapping[str, Any], family: str, file: str, line: int, defau
             digits=prov.get("digits"),
             dtype=prov.get("dtype"),
             api_as_written=prov.get("api_as_written"),
+            printing=prov.get("printing", "rounded"),
             note=prov.get("note"),
         )
         if prov
@@ -330,6 +339,7 @@ def _build_case(raw: Mapping[str, Any], family: str, file: str, line: int, defau
         tolerance=tolerance,
         check=raw.get("check", "value"),
         notes=raw.get("notes"),
+        config_keys={k: tuple(v) for k, v in raw["config_keys"].items()} if raw.get("config_keys") else None,
     )
 
 
@@ -357,6 +367,11 @@ def check_file(path: Path, root: Path | None = None) -> tuple[list[Case], list[P
     validator = jsonschema.Draft202012Validator(case_file_schema())
     for err in sorted(validator.iter_errors(doc), key=lambda e: list(map(str, e.absolute_path))):
         path_ = tuple(err.absolute_path)
+        if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+            # Point at the first unknown key itself, not at the mapping that holds it.
+            extra = [k for k in err.instance if k not in err.schema.get("properties", {})]
+            if extra:
+                path_ = (*path_, extra[0])
         problems.append(Problem(shown, loc.line(path_), _field_name(path_, doc) or "(top level)", _schema_message(err)))
     if problems:
         return [], problems
@@ -391,22 +406,29 @@ def _display_path(path: Path) -> str:
         return str(path)
 
 
+def _yaml_files(folder: Path) -> list[Path]:
+    """Every ``*.yaml`` under ``folder``, subfolders included (``cases/edge/...``), sorted
+    by path so that the load order (and so "first defined at") is deterministic."""
+    return sorted(p for p in folder.rglob("*.yaml") if p.is_file())
+
+
 def default_case_paths() -> list[Path]:
-    """``cases/*.yaml`` of the repository the command runs in (or the installed tree)."""
+    """``cases/**/*.yaml`` of the repository the command runs in (or the installed tree)."""
     for base in (Path.cwd(), Path(__file__).resolve().parent.parent):
         d = base / "cases"
         if d.is_dir():
-            return sorted(d.glob("*.yaml"))
+            return _yaml_files(d)
     return []
 
 
 def expand_paths(paths: Sequence[str | Path] | None) -> list[Path]:
-    """Files from paths that may be files or folders (folders: their ``*.yaml``)."""
+    """Files from paths that may be files or folders (folders: every ``*.yaml`` below
+    them, subfolders included)."""
     if not paths:
         return default_case_paths()
     out: list[Path] = []
     for p in map(Path, paths):
-        out.extend(sorted(p.glob("*.yaml")) if p.is_dir() else [p])
+        out.extend(_yaml_files(p) if p.is_dir() else [p])
     return out
 
 
@@ -414,7 +436,7 @@ def validate_paths(paths: Sequence[str | Path] | None = None) -> tuple[list[Case
     """Validate every file; also checks that ids are unique across files."""
     files = expand_paths(paths)
     if not files:
-        return [], [Problem("cases", 1, "", "no case files found (expected cases/*.yaml)")]
+        return [], [Problem("cases", 1, "", "no case files found (expected cases/**/*.yaml)")]
     all_cases: list[Case] = []
     problems: list[Problem] = []
     for f in files:
@@ -432,7 +454,7 @@ def validate_paths(paths: Sequence[str | Path] | None = None) -> tuple[list[Case
 
 
 def load_cases(paths: Sequence[str | Path] | None = None) -> list[Case]:
-    """Load every case from ``paths`` (default ``cases/``); raise :class:`CaseFileError`
+    """Load every case from ``paths`` (default ``cases/``, subfolders included); raise :class:`CaseFileError`
     listing all problems if any file is invalid."""
     cases, problems = validate_paths(paths)
     if problems:
