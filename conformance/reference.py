@@ -46,10 +46,30 @@ def hex_float(x: float) -> str:
     return float(x).hex()
 
 
-def encode_array(a: np.ndarray | None) -> dict[str, Any] | None:
-    """An input array, exactly: dtype, shape and row-major values (hex floats or ints)."""
+#: Arrays with more elements than this are stored as raw binary files beside the JSON
+#: (``<name>.data/*.bin``) instead of as hex literals: 50 000 classes would otherwise
+#: cost megabytes of text per entry.
+MAX_INLINE_VALUES = 4096
+
+#: Binary blobs collected while encoding: relative path -> bytes.
+Blobs = dict[str, bytes]
+
+
+def encode_array(a: np.ndarray | None, blob: tuple[Blobs, str] | None = None) -> dict[str, Any] | None:
+    """An input array, exactly: dtype, shape and row-major values (hex floats or ints).
+
+    With ``blob = (blobs, relative_path)`` an array larger than :data:`MAX_INLINE_VALUES`
+    is stored as raw little-endian bytes in ``blobs[relative_path]`` and referenced by
+    ``file`` and ``sha256`` instead of ``values``.
+    """
     if a is None:
         return None
+    if blob is not None and a.size > MAX_INLINE_VALUES:
+        blobs, rel = blob
+        data = np.ascontiguousarray(a).astype(a.dtype.newbyteorder("<"), copy=False).tobytes()
+        blobs[rel] = data
+        return {"dtype": str(a.dtype), "shape": list(a.shape), "file": rel,
+                "sha256": hashlib.sha256(data).hexdigest(), "byte_order": "little", "order": "row-major"}
     flat = a.ravel()
     if a.dtype.kind in "iu":
         values: list[Any] = [int(v) for v in flat]
@@ -58,20 +78,25 @@ def encode_array(a: np.ndarray | None) -> dict[str, Any] | None:
     return {"dtype": str(a.dtype), "shape": list(a.shape), "values": values}
 
 
-def encode_inputs(case: Case, dtype: str) -> dict[str, Any]:
-    """The materialized inputs of ``case`` in ``dtype`` (a call, or the metric's steps)."""
+def encode_inputs(case: Case, dtype: str, blobs: Blobs | None = None, data_dir: str = "") -> dict[str, Any]:
+    """The materialized inputs of ``case`` in ``dtype`` (a call, or the metric's steps).
+    Large arrays go to ``blobs`` under ``data_dir`` when it is given."""
 
-    def one(x: Inputs) -> dict[str, Any]:
-        return {"y_true": encode_array(x.y_true), "y_pred": encode_array(x.y_pred),
-                "sample_weight": encode_array(x.sample_weight)}
+    def one(x: Inputs, tag: str = "") -> dict[str, Any]:
+        def enc(name: str, a: np.ndarray | None) -> dict[str, Any] | None:
+            rel = f"{data_dir}/{case.id}.{dtype}{tag}.{name}.bin"
+            return encode_array(a, (blobs, rel) if blobs is not None else None)
+
+        return {"y_true": enc("y_true", x.y_true), "y_pred": enc("y_pred", x.y_pred),
+                "sample_weight": enc("sample_weight", x.sample_weight)}
 
     m = case.materialize(dtype)
     if isinstance(m, Inputs):
         return one(m)
     steps: list[Any] = []
-    for step in m:
+    for i, step in enumerate(m):
         assert isinstance(step, Step)
-        steps.append({"op": step.op, **({"inputs": one(step.inputs)} if step.inputs is not None else {})})
+        steps.append({"op": step.op, **({"inputs": one(step.inputs, f".step{i}")} if step.inputs is not None else {})})
     return {"steps": steps}
 
 
@@ -107,12 +132,14 @@ def devices_for(case: Case) -> list[str]:
     return ["cpu", *(["gpu"] if any(k.endswith("/gpu") for k in case.expect) else [])]
 
 
-def entry_for(case: Case, dtype: str, profile: str, device: str, t: Truth) -> dict[str, Any]:
-    """One reference entry."""
+def entry_for(case: Case, dtype: str, profile: str, device: str, t: Truth, blobs: Blobs | None = None,
+              data_dir: str = "") -> dict[str, Any]:
+    """One reference entry (large input arrays into ``blobs``, see :func:`encode_array`)."""
     entry: dict[str, Any] = {
         "case": case.id, "api": case.api, "dtype": dtype, "profile": profile, "device": device,
         "args": _jsonable_args(case), "input_form": case.input_form,
-        "inputs_sha256": inputs_digest(case, dtype), "inputs": encode_inputs(case, dtype), "kind": t.kind,
+        "inputs_sha256": inputs_digest(case, dtype), "inputs": encode_inputs(case, dtype, blobs, data_dir),
+        "kind": t.kind,
     }
     if t.kind == "value":
         entry["shape"] = list(t.shape)
@@ -134,9 +161,15 @@ def reference_path(case_file: str, root: Path) -> Path:
     return root / rel.with_suffix(".json")
 
 
+def data_dir_name(case_file: str) -> str:
+    """Folder of the binary inputs, beside the JSON file: ``x.yaml`` → ``x.data``."""
+    return Path(case_file).with_suffix(".data").name
+
+
 def build(cases: Sequence[Case], *, profiles: Sequence[str] = PROFILES,
-          progress: Any = None) -> dict[str, dict[str, Any]]:
-    """Every reference file's content for ``cases``: case-file path → document."""
+          progress: Any = None, blobs: Blobs | None = None) -> dict[str, dict[str, Any]]:
+    """Every reference file's content for ``cases``: case-file path → document. Large
+    input arrays are collected in ``blobs`` (path relative to the file's folder)."""
     import conformance
 
     files: dict[str, dict[str, Any]] = {}
@@ -153,10 +186,30 @@ def build(cases: Sequence[Case], *, profiles: Sequence[str] = PROFILES,
             for profile in profiles:
                 for device in devices_for(case):
                     doc["entries"].append(entry_for(case, dtype, profile, device,
-                                                    oracle_truth(case, dtype, profile, device)))
+                                                    oracle_truth(case, dtype, profile, device),
+                                                    _blob_sink(blobs, case.file), data_dir_name(case.file)))
         if progress is not None:
             progress(case)
     return files
+
+
+class _PrefixedBlobs(dict):  # type: ignore[type-arg]
+    """Blobs of one case file: relative paths are stored under the file's folder."""
+
+    def __init__(self, target: Blobs, folder: str) -> None:
+        super().__init__()
+        self.target, self.folder = target, folder
+
+    def __setitem__(self, key: str, value: bytes) -> None:
+        self.target[f"{self.folder}/{key}" if self.folder else key] = value
+
+
+def _blob_sink(blobs: Blobs | None, case_file: str) -> Blobs | None:
+    if blobs is None:
+        return None
+    parts = Path(case_file).parts
+    rel = Path(*parts[parts.index("cases") + 1:]).parent if "cases" in parts else Path()
+    return _PrefixedBlobs(blobs, "" if str(rel) == "." else rel.as_posix())
 
 
 def render(doc: Mapping[str, Any]) -> str:
@@ -180,7 +233,8 @@ def _entry_key(e: Mapping[str, Any]) -> tuple[str, str, str, str]:
     return (e["case"], e["dtype"], e["profile"], e["device"])
 
 
-def compare(expected: Mapping[str, dict[str, Any]], root: Path, case_files: Iterable[str]) -> list[Drift]:
+def compare(expected: Mapping[str, dict[str, Any]], root: Path, case_files: Iterable[str],
+            blobs: Blobs | None = None) -> list[Drift]:
     """What differs between ``expected`` (freshly built) and the files under ``root``."""
     drifts: list[Drift] = []
     wanted = {reference_path(f, root) for f in expected}
@@ -210,21 +264,38 @@ def compare(expected: Mapping[str, dict[str, Any]], root: Path, case_files: Iter
         if not any(d.path == path for d in drifts):
             meta = sorted(k for k in set(old) | set(doc) if k != "entries" and old.get(k) != doc.get(k))
             drifts.append(Drift(path, "stale", f"header differs in {', '.join(meta) or 'formatting'}"))
+    for rel, data in sorted((blobs or {}).items()):
+        path = root / rel
+        if not path.exists():
+            drifts.append(Drift(path, "missing", "binary input file"))
+        elif path.read_bytes() != data:
+            drifts.append(Drift(path, "stale", "binary input file differs"))
     if root.is_dir():
         for path in sorted(root.rglob("*.json")):
             if path not in wanted:
                 drifts.append(Drift(path, "extra", "no case file produces it any more"))
+        for path in sorted(root.rglob("*.bin")):
+            if path.relative_to(root).as_posix() not in (blobs or {}):
+                drifts.append(Drift(path, "extra", "binary input file no entry refers to"))
     return drifts
 
 
-def write(files: Mapping[str, dict[str, Any]], root: Path, *, prune: bool = True) -> list[Path]:
-    """Write every reference file; with ``prune``, delete JSON files no case file produces."""
+def write(files: Mapping[str, dict[str, Any]], root: Path, *, prune: bool = True,
+          blobs: Blobs | None = None) -> list[Path]:
+    """Write every reference file and binary input; with ``prune``, delete the JSON and
+    binary files nothing produces any more."""
     from conformance.results import write_text_atomic
 
     written = [write_text_atomic(reference_path(src, root), render(doc)) for src, doc in files.items()]
+    for rel, data in (blobs or {}).items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists() or path.read_bytes() != data:
+            path.write_bytes(data)
+        written.append(path)
     if prune and root.is_dir():
         keep = set(written)
-        for path in root.rglob("*.json"):
+        for path in [*root.rglob("*.json"), *root.rglob("*.bin")]:
             if path not in keep:
                 path.unlink()
     return written

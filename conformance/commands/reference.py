@@ -54,14 +54,16 @@ def main(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return EXIT_USAGE
     started = time.monotonic()
-    files = reference.build(cases)
+    blobs: dict[str, bytes] = {}
+    files = reference.build(cases, blobs=blobs)
     n = sum(len(doc["entries"]) for doc in files.values())
     took = time.monotonic() - started
     if args.update:
-        written = reference.write(files, out)
-        print(f"wrote {len(written)} reference file(s) under {out}: {n} entries ({took:.1f} s)")
+        reference.write(files, out, blobs=blobs)
+        print(f"wrote {len(files)} reference file(s) and {len(blobs)} binary input file(s) under {out}: "
+              f"{n} entries ({took:.1f} s)")
         return EXIT_OK
-    drifts = reference.compare(files, out, files.keys())
+    drifts = reference.compare(files, out, files.keys(), blobs)
     if not drifts:
         print(f"reference/ is up to date: {len(files)} file(s), {n} entries checked ({took:.1f} s)")
         return EXIT_OK
