@@ -31,6 +31,10 @@ PLUGINS = textwrap.dedent(
     class Rounded(Adapter):
         """Returns the oracle's truth correctly rounded: the best any implementation can do."""
         name = "rounded"
+        def skip_reason(self, case, dtype, device):
+            if case.check == "config":
+                return "no config to round-trip"
+            return super().skip_reason(case, dtype, device)
         def run(self, case, dtype, device="cpu"):
             t = truth(case, dtype, self.profile, device)
             if t.kind == "error":
@@ -170,10 +174,13 @@ def test_run_with_a_correct_plugin_passes_and_writes_json(plugin_dir: Path,
         assert fields <= rec.keys()
         assert rec["verdict"] in ("pass", "skip"), rec
         if rec["verdict"] == "pass" and rec["truth"]:
-            # the truth to >= 30 significant digits
-            digits = rec["truth"][0].lstrip("-").replace(".", "").lstrip("0").split("e")[0]
-            assert len(digits) >= 30, rec["truth"]
-            assert rec["ulp_error"] <= 0.5
+            # every finite truth to >= 30 significant digits
+            for value in rec["truth"]:
+                if value in ("nan", "inf", "-inf") or value == "0":
+                    continue
+                digits = value.lstrip("-").split("e")[0].replace(".", "").lstrip("0")
+                assert len(digits) >= 30, rec["truth"]
+            assert rec["ulp_error"] is None or rec["ulp_error"] <= 0.5
     cases = {r["case"] for r in records}
     assert "scce-doc-002-class-none" in cases
     # the documented value check ran at the printed precision
