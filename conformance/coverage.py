@@ -223,6 +223,8 @@ _FROM_LOGITS = Argument("from_logits", ("false", "true"), _from_logits)
 _AXIS = Argument("axis", ("last (-1)", "another axis"), _axis)
 _NAME = Argument("name", ("default", "custom"), _name)
 _DTYPE = Argument("dtype", ("float16", "bfloat16", "float32", "float64", "differs from the input dtype"), _dtype)
+#: The loss functions and Keras 3 metrics compute in the input dtype: no second dtype.
+_DTYPE_INPUT = Argument("dtype", ("float16", "bfloat16", "float32", "float64"), _dtype)
 _REDUCTION = Argument("reduction", ("default (sum_over_batch_size)", "sum_over_batch_size", "sum", "none"),
                       _reduction)
 _IGNORE = Argument("ignore_class", ("none", "negative", "beyond the classes (e.g. 255)", "a real class",
@@ -243,12 +245,13 @@ _METRIC_OPS = Argument("update_state / reset_state / result",
 DOCUMENTED: Mapping[tuple[str, str], tuple[Argument, ...]] = {
     (_SCCE, "loss_class"): (_Y_TRUE_SPARSE, _Y_PRED, _SAMPLE_WEIGHT, _FROM_LOGITS, _IGNORE, _AXIS, _REDUCTION,
                             _NAME, _DTYPE),
-    (_SCCE, "loss_function"): (_Y_TRUE_SPARSE, _Y_PRED, _FROM_LOGITS, _IGNORE, _AXIS, _DTYPE),
-    (_SCCE, "metric"): (_Y_TRUE_SPARSE, _Y_PRED, _SAMPLE_WEIGHT, _FROM_LOGITS, _AXIS, _NAME, _DTYPE, _METRIC_OPS),
+    (_SCCE, "loss_function"): (_Y_TRUE_SPARSE, _Y_PRED, _FROM_LOGITS, _IGNORE, _AXIS, _DTYPE_INPUT),
+    (_SCCE, "metric"): (_Y_TRUE_SPARSE, _Y_PRED, _SAMPLE_WEIGHT, _FROM_LOGITS, _AXIS, _NAME, _DTYPE_INPUT,
+                        _METRIC_OPS),
     (_CCE, "loss_class"): (_Y_TRUE_DENSE, _Y_PRED, _SAMPLE_WEIGHT, _FROM_LOGITS, _SMOOTH, _AXIS, _REDUCTION,
                            _NAME, _DTYPE),
-    (_CCE, "loss_function"): (_Y_TRUE_DENSE, _Y_PRED, _FROM_LOGITS, _SMOOTH, _AXIS, _DTYPE),
-    (_CCE, "metric"): (_Y_TRUE_DENSE, _Y_PRED, _SAMPLE_WEIGHT, _FROM_LOGITS, _SMOOTH, _AXIS, _NAME, _DTYPE,
+    (_CCE, "loss_function"): (_Y_TRUE_DENSE, _Y_PRED, _FROM_LOGITS, _SMOOTH, _AXIS, _DTYPE_INPUT),
+    (_CCE, "metric"): (_Y_TRUE_DENSE, _Y_PRED, _SAMPLE_WEIGHT, _FROM_LOGITS, _SMOOTH, _AXIS, _NAME, _DTYPE_INPUT,
                        _METRIC_OPS),
 }
 
