@@ -86,7 +86,7 @@ def literal_array(value: Any) -> np.ndarray:
     if isinstance(value, Mapping):
         return np.asarray(generate(value), dtype=np.float64)
     if isinstance(value, list):
-        return np.array(_map_nested(value, parse_float), dtype=np.float64).reshape(_nested_shape(value))
+        return np.array(_map_nested(value, parse_float), dtype=np.float64).reshape(nested_shape(value))
     return np.array(parse_float(value), dtype=np.float64)
 
 
@@ -96,7 +96,9 @@ def _map_nested(value: Any, fn: Any) -> Any:
     return fn(value)
 
 
-def _nested_shape(value: Any) -> tuple[int, ...]:
+def nested_shape(value: Any) -> tuple[int, ...]:
+    """The shape of a nested list, read along its first elements (ragged lists are the
+    linter's business)."""
     shape: list[int] = []
     while isinstance(value, list):
         shape.append(len(value))

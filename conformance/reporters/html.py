@@ -43,6 +43,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import jinja2
 from markupsafe import Markup, escape
 
+from conformance.case import nested_shape
 from conformance.results import VERDICTS, Record, Results, environments, write_text_atomic
 from conformance.vocabulary import APIS, DEVICES, DTYPES, FAMILIES, FAMILY_CLASS, FAMILY_SHORT, PROFILES, TAGS
 
@@ -363,16 +364,6 @@ _MAX_TEXT = 4000
 _MAX_VALUES = 500
 
 
-def _nested_shape(value: Any) -> list[int]:
-    shape: list[int] = []
-    while isinstance(value, list):
-        shape.append(len(value))
-        if not value:
-            break
-        value = value[0]
-    return shape
-
-
 def _count_leaves(value: Any) -> int:
     if isinstance(value, list):
         return sum(_count_leaves(v) for v in value)
@@ -418,7 +409,7 @@ def _array_label(name: str, value: Any) -> str:
         bits = [b for b in (("×".join(map(str, shape)) if isinstance(shape, list) else None), dtype) if b]
         return f"{name} ({', '.join(map(str, bits))})" if bits else name
     if isinstance(value, list):
-        return f"{name} (shape {'×'.join(map(str, _nested_shape(value))) or '0'})"
+        return f"{name} (shape {'×'.join(map(str, nested_shape(value))) or '0'})"
     return name
 
 
