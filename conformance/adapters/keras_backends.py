@@ -156,8 +156,8 @@ class KerasNumpyAdapter(_KerasBackendAdapter):
 
     name = "keras-numpy"
     backend = "numpy"
-    framework = "numpy"
-    extra = "jax"  # any extra that brings the keras package
+    framework = "scipy"  # numpy is always there; Keras' NumPy backend also imports scipy
+    extra = "keras-numpy"
     devices = ("cpu",)
     # model.fit needs gradients, but model.evaluate runs on the NumPy backend.
     description = "Keras 3 on the NumPy backend"
