@@ -244,3 +244,29 @@ def test_hostile_strings_stay_text(html_browser, tmp_path: Path) -> None:
     assert loaded.dialogs == []
     assert loaded.errors == []
     loaded.page.close()
+
+
+PUBLISHED = Path(__file__).resolve().parent.parent / "reports" / "index.html"
+
+
+def test_the_committed_published_report_opens_and_drills_down(html_browser, tmp_path: Path) -> None:
+    """reports/index.html as committed: the matrix is there and a cell's drill-down
+    shows the truth to at least 30 digits, with no console error."""
+    assert PUBLISHED.exists(), "reports/index.html is missing: run 'make reports'"
+    published = Results.read(PUBLISHED.with_suffix(".json"))
+    loaded = Loaded(html_browser, PUBLISHED)
+    try:
+        page = loaded.page
+        assert page.locator("#matrix tr.case").count() == len({r.case for r in published.records})
+        rec = next(r for r in sorted(published.records, key=lambda r: r.key)
+                   if r.verdict == "pass" and r.truth and len(r.truth[0]) > 30 and r.adapter == "tensorflow")
+        cells = page.locator(f'#matrix tr.case[data-case="{rec.case}"] td[data-v="pass"]')
+        assert cells.count() >= 1
+        cells.first.click()
+        page.locator("dialog#drill").wait_for(state="visible")
+        truth = page.inner_text("#drill-body td.truth")
+        assert len(re.sub(r"\D", "", truth.split("\n")[0])) >= 30, truth
+        _screenshot(page, tmp_path, "published-drilldown.png", full_page=False)
+        assert loaded.errors == []
+    finally:
+        loaded.page.close()
