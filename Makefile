@@ -10,7 +10,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check
 # Extras for the test environment; override e.g. TEST_EXTRAS=test to skip the frameworks.
-TEST_EXTRAS ?= test,tensorflow,tf-keras,keras-numpy,browser
+TEST_EXTRAS ?= test,tensorflow,tf-keras,browser
 LOCAL  := reports/local
 
 .PHONY: run test reports published-runs baselines reference lint clean help

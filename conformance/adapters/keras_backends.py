@@ -156,8 +156,9 @@ class KerasNumpyAdapter(_KerasBackendAdapter):
 
     name = "keras-numpy"
     backend = "numpy"
-    framework = "scipy"  # numpy is always there; Keras' NumPy backend also imports scipy
-    extra = "keras-numpy"
+    # numpy is always there, but Keras 3.15's NumPy backend imports jax (its conv ops) and scipy.
+    framework = "jax"
+    extra = "jax"
     devices = ("cpu",)
     # model.fit needs gradients, but model.evaluate runs on the NumPy backend.
     description = "Keras 3 on the NumPy backend"
