@@ -228,17 +228,48 @@ class _Eval:
         self.hi = _dtype_const(1.0 - 1e-7, dtype)
 
     # ----------------------------------------------------------- inputs as received
-    def received(self, x: Inputs, *, loss_class: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    def received(self, x: Inputs, *, loss_class: bool, metric: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """Convert to the compute dtype as the API does (Keras converts y_pred to the
-        loss dtype; Keras 3 loss classes also convert y_true)."""
+        loss dtype; Keras 3 loss classes also convert y_true, and so does the Keras 2
+        metric wrapper, to the metric dtype). Keras 3 loss classes then align the ranks
+        of y_true and y_pred (``squeeze_or_expand_to_same_rank``)."""
         y_pred = round_to(x.y_pred.astype(np.float64), self.dtype)
         y_true = x.y_true
         if not self.case.sparse:
             y_true = round_to(y_true.astype(np.float64), self.dtype)
         elif loss_class and self.profile.labels_cast_to_loss_dtype:
             y_true = round_to(y_true.astype(np.float64), self.dtype)
+        elif metric and self.profile.metric_casts_labels_to_metric_dtype:
+            # tf_keras/src/metrics/base_metric.py:707: y_true = tf.cast(y_true, self._dtype)
+            y_true = round_to(y_true.astype(np.float64), self.dtype)
+        if loss_class and self.profile.loss_class_aligns_ranks:
+            # keras/src/losses/losses.py:29-31 (LossFunctionWrapper.call); expand_rank_1=True.
+            y_true, y_pred = _squeeze_or_expand(y_true, y_pred, False)
         sw = None if x.sample_weight is None else round_to(x.sample_weight.astype(np.float64), self.dtype)
         return y_true, y_pred, sw
+
+    def valid_mask(self, labels: np.ndarray) -> np.ndarray | None:
+        """The ignore_class mask (True: the element counts), compared as the profile does.
+
+        Keras 3 compares in the promoted dtype of the labels and y_pred (y_pred's float
+        dtype for integer labels): both sides are rounded to it, so distinct integers can
+        compare equal (float32: 2^24 + 1 == 2^24; bfloat16: 257 == 256). Keras 2 casts
+        both to int64: float labels are truncated, the comparison is exact.
+        """
+        ignore = self.args.get("ignore_class")
+        if ignore is None:
+            return None
+        labels = np.asarray(labels)
+        if self.profile.ignore_class_compared_in == "pred_dtype":
+            cmp = _keras_float_result_type(_float_name(labels.dtype), self.dtype)
+            with np.errstate(over="ignore"):
+                lab = round_to(labels.astype(np.float64), cmp).astype(np.float64)
+                ign = float(round_to(np.asarray(float(ignore)), cmp))
+            return lab != ign
+        labels_f = labels.astype(np.float64)
+        with np.errstate(invalid="ignore"):
+            lab = np.where(np.isfinite(labels_f), np.trunc(labels_f), labels_f)
+        return lab != float(int(ignore))
 
     # ----------------------------------------------------------- per-element losses
     def elementwise(self, y_true: np.ndarray, y_pred: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
@@ -263,8 +294,7 @@ class _Eval:
         if y_true.shape != pred.shape[:-1]:
             raise OracleError("shape_mismatch", f"labels of shape {y_true.shape} do not match predictions {y_pred.shape}")
         labels_f = np.asarray(y_true, dtype=np.float64)
-        ignore = self.args.get("ignore_class")
-        valid = None if ignore is None else (labels_f != float(ignore))
+        valid = self.valid_mask(y_true)
         C = pred.shape[-1]
         out = np.empty(pred.shape[:-1], dtype=object)
         for idx in np.ndindex(*pred.shape[:-1]):
@@ -381,17 +411,14 @@ class _Eval:
         return np.array(results, dtype=object)
 
     def _metric_update(self, x: Inputs) -> tuple[Any, Any]:
-        y_true, y_pred, sw = self.received(x, loss_class=False)
+        y_true, y_pred, sw = self.received(x, loss_class=False, metric=True)
         values, mask = self.elementwise(y_true, y_pred)
         w = None if sw is None else np.vectorize(_mp, otypes=[object])(sw) if sw.size else sw.astype(object)
-        if mask is not None and (w is not None or self.profile.metric_ignore_counts_valid_only):
+        if self.profile.metric_ignore_counts_valid_only:
+            return self._metric_update_keras2(values, w, mask)
+        if mask is not None and w is not None:
             m = np.where(mask, mpf(1), mpf(0)).astype(object)
-            w = m if w is None else _broadcast_mul(*_squeeze_or_expand(w, m, False))
-        if self.profile.metric_ignore_counts_valid_only:  # Keras 2: weights broadcast to the values
-            if w is None:
-                return (mpmath.fsum(values.ravel()) if values.size else mpf(0)), mpf(values.size)
-            w = _broadcast_to(_expand_trailing(w, values.ndim), values.shape)
-            return mpmath.fsum(_broadcast_mul(values, w).ravel()), mpmath.fsum(w.ravel())
+            w = _broadcast_mul(*_squeeze_or_expand(w, m, False))
         # Keras 3 reduce_to_samplewise_values, then Mean.update_state.
         if w is not None:
             values, w = _squeeze_or_expand(values, w, False)
@@ -413,14 +440,58 @@ class _Eval:
         return total, count
 
 
+    def _metric_update_keras2(self, values: np.ndarray, w: np.ndarray | None, mask: np.ndarray | None) -> tuple[Any, Any]:
+        """tf-keras ``MeanMetricWrapper.update_state`` + ``Reduce.update_state``.
+
+        The valid mask multiplies the weights after ``squeeze_or_expand_dimensions(mask,
+        sample_weight=sw)`` (``apply_valid_mask`` -> ``apply_mask``,
+        tf_keras/src/utils/losses_utils.py:402-412); then
+        ``squeeze_or_expand_dimensions(values, sample_weight=sw)``
+        (tf_keras/src/metrics/base_metric.py:501-505) squeezes [B, 1] weights on [B]
+        values and expands [B] weights on [B, T] values; ``broadcast_weights`` broadcasts
+        them to the values (rank 0 or the same rank, each dimension 1 or equal), else the
+        values are mean-reduced down to the weights' rank. The count is the sum of the
+        (broadcast) weights, or the number of values without weights.
+        """
+        if mask is not None:
+            m = np.where(mask, mpf(1), mpf(0)).astype(object)
+            if w is None:
+                w = m
+            else:
+                m2, w2 = _squeeze_or_expand(m, w, True)
+                w = _broadcast_mul(w2, m2)
+        if w is None:
+            return (mpmath.fsum(values.ravel()) if values.size else mpf(0)), mpf(values.size)
+        values, w = _squeeze_or_expand(values, w, True)
+        w = np.asarray(w, dtype=object)
+        if w.ndim == 0 or (w.ndim == values.ndim and all(a in (1, b) for a, b in zip(w.shape, values.shape))):
+            w = _broadcast_to(w, values.shape)
+        elif values.ndim > w.ndim:
+            values = _mean_axes(values, tuple(range(w.ndim, values.ndim)))
+        values = _broadcast_mul(values, w)
+        total = mpmath.fsum(values.ravel()) if values.size else mpf(0)
+        return total, (mpmath.fsum(w.ravel()) if w.size else mpf(0))
+
+
 class _Undefined(Exception):
     pass
 
 
-def _expand_trailing(a: np.ndarray, ndim: int) -> np.ndarray:
-    while a.ndim < ndim:
-        a = a[..., None]
-    return a
+def _float_name(dt: np.dtype) -> str | None:
+    """The float dtype name of a numpy dtype (None for integers)."""
+    name = str(dt)
+    return name if name in _FORMATS else None
+
+
+def _keras_float_result_type(a: str | None, b: str) -> str:
+    """Keras' ``result_type`` of a label dtype (``None``: an integer) and a float dtype:
+    an integer takes the float's dtype; two floats the wider, float32 for the
+    float16/bfloat16 mix (keras/src/backend/common/dtypes.py ``result_type``)."""
+    if a is None or a == b:
+        return b
+    if "float64" in (a, b):
+        return "float64"
+    return "float32"
 
 
 def _squeeze_or_expand(x1: np.ndarray, x2: np.ndarray, keras2: bool) -> tuple[np.ndarray, np.ndarray]:

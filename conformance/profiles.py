@@ -52,6 +52,25 @@ class Profile:
     #: (invalid_label), ``nan`` (that element's loss is NaN) or ``undefined``
     #: (backend-specific: JAX gives 0, NumPy raises or gives -0, Torch raises).
     out_of_range_label: tuple[tuple[str, str], ...] = (("cpu", "error"), ("gpu", "nan"))
+    #: Where sparse labels are compared with ``ignore_class``. ``pred_dtype`` (Keras 3):
+    #: ``ops.not_equal(y_true, ops.cast(ignore_class, y_pred.dtype))``
+    #: (keras/src/losses/losses.py:2355), i.e. in the promoted dtype of the labels and
+    #: y_pred, which for integer labels is y_pred's float dtype: in float32 label
+    #: 2^24 + 1 equals ignore_class 2^24, in bfloat16 ignore_class 257 becomes 256 (and
+    #: matches labels 256 and 257). The labels used for the loss itself stay as given.
+    #: ``int64`` (Keras 2): target and ignore_class are both cast to int64
+    #: (tf_keras/src/backend.py:5727, 5771), an exact integer comparison.
+    ignore_class_compared_in: str = "pred_dtype"
+    #: Keras 2 ``MeanMetricWrapper.update_state`` casts y_true (and y_pred) to the metric
+    #: dtype before the loss function (tf_keras/src/metrics/base_metric.py:707), so sparse
+    #: labels are rounded (2^24 + 1 becomes 2^24 in float32). Keras 3's wrapper passes
+    #: y_true through untouched (keras/src/metrics/reduction_metrics.py:201-203).
+    metric_casts_labels_to_metric_dtype: bool = False
+    #: Keras 3 ``LossFunctionWrapper.call`` aligns y_true and y_pred with
+    #: ``squeeze_or_expand_to_same_rank`` before the loss function
+    #: (keras/src/losses/losses.py:29-31): a (B,) target against (B, 1) predictions is
+    #: expanded to (B, 1). Loss classes only; the functions and the metrics do not.
+    loss_class_aligns_ranks: bool = True
 
     def out_of_range_behaviour(self, device: str) -> str:
         """What an out-of-range label does on ``device``."""
@@ -106,6 +125,9 @@ PROFILES: Final[dict[str, Profile]] = {
             sparse_axis_supported=True,
             smoothing_classes_from="axis",
             accepts_python_lists=True,
+            ignore_class_compared_in="int64",
+            metric_casts_labels_to_metric_dtype=True,
+            loss_class_aligns_ranks=False,
         ),
     )
 }

@@ -6,9 +6,8 @@ each figure has a peer measured in the same process run, so compare within a run
 
 1. The own numpy implementation vs ``tf.keras`` on the same large inputs: the
    SparseCategoricalCrossentropy / CategoricalCrossentropy loss classes on logits and on
-   probabilities, float32 and float64. Peak memory: tracemalloc for numpy (the
-   arrays it allocates); TensorFlow allocates outside Python's allocator, so its column
-   is the growth of the process's peak RSS during its calls.
+   probabilities, float32 and float64. Memory: the growth of a fresh process's peak RSS
+   while it computes the loss, beyond its inputs, measured the same way for both.
 2. The suite itself: the oracle's truth for every committed case (mpmath) vs reading it
    from ``reference/``, and a whole ``conformance run`` of the own implementation.
 
@@ -25,7 +24,6 @@ import resource
 import statistics
 import sys
 import time
-import tracemalloc
 from pathlib import Path
 from typing import Any, Callable
 
@@ -52,19 +50,39 @@ def fmt(ts: list[float]) -> str:
     return f"{med * 1e3:9.2f} ms  [{lo * 1e3:.2f}-{hi * 1e3:.2f}]"
 
 
-def peak_python_mib(fn: Callable[[], Any]) -> float:
-    tracemalloc.start()
-    fn()
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return peak / 2**20
+_RSS_PROBE = """
+import os, resource, sys
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+sys.path.insert(0, {root!r})
+from scripts.benchmark import implementations
+impl, label, dtype, batch, classes = {args!r}
+spec = dict(implementations(batch, classes, dtype))[label]
+if impl == "tf":
+    import tensorflow as tf
+    cls = tf.keras.losses.SparseCategoricalCrossentropy if spec["sparse"] else tf.keras.losses.CategoricalCrossentropy
+    yt, yp = tf.constant(spec["y_true"]), tf.constant(spec["y_pred"])
+    loss = cls(from_logits=spec["from_logits"], dtype=dtype)
+    run = lambda: loss(yt, yp).numpy()
+else:
+    from conformance import numpy_impl
+    cls = numpy_impl.SparseCategoricalCrossentropy if spec["sparse"] else numpy_impl.CategoricalCrossentropy
+    loss = cls(from_logits=spec["from_logits"], dtype=dtype)
+    run = lambda: loss(spec["y_true"], spec["y_pred"])
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+run(); run()
+print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024)
+"""
 
 
-def rss_growth_mib(fn: Callable[[], Any]) -> float:
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    fn()
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return (after - before) / 1024  # ru_maxrss is KiB on Linux
+def peak_rss_growth_mib(impl: str, label: str, dtype: str, batch: int, classes: int) -> float:
+    """Growth of the peak RSS of a fresh process while it computes the loss twice: the
+    memory the computation needs beyond its inputs, measured the same way for numpy and
+    TensorFlow (whose allocations tracemalloc cannot see)."""
+    import subprocess
+
+    code = _RSS_PROBE.format(root=str(ROOT), args=(impl, label, dtype, batch, classes))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    return float(out.stdout.strip().splitlines()[-1])
 
 
 def implementations(batch: int, classes: int, dtype: str, seed: int = 0) -> list[tuple[str, dict[str, Any]]]:
@@ -96,14 +114,14 @@ def bench_losses(repeat: int, batch: int, classes: int) -> None:
 
     print(f"== 1. loss classes, batch {batch} x {classes} classes, {repeat} repeats; {tf_note}")
     print(f"{'case':<14}{'dtype':<9}{'numpy_impl median [min-max]':<34}{'tf.keras median [min-max]':<34}"
-          f"{'ratio':>7}{'numpy peak MiB':>16}{'TF RSS growth MiB':>19}")
+          f"{'ratio':>7}{'numpy MiB':>11}{'TF MiB':>9}")
     for dtype in ("float32", "float64"):
         for label, spec in implementations(batch, classes, dtype):
             cls_np = numpy_impl.SparseCategoricalCrossentropy if spec["sparse"] else numpy_impl.CategoricalCrossentropy
             ours = cls_np(from_logits=spec["from_logits"], dtype=dtype)
             run_np = lambda: ours(spec["y_true"], spec["y_pred"])  # noqa: E731
             t_np = timings(run_np, repeat)
-            mem_np = peak_python_mib(run_np)
+            mem_np = peak_rss_growth_mib("numpy", label, dtype, batch, classes)
             row = f"{label:<14}{dtype:<9}{fmt(t_np):<34}"
             if tf is not None:
                 cls_tf = (tf.keras.losses.SparseCategoricalCrossentropy if spec["sparse"]
@@ -112,14 +130,15 @@ def bench_losses(repeat: int, batch: int, classes: int) -> None:
                 yt = tf.constant(spec["y_true"])
                 yp = tf.constant(spec["y_pred"])
                 run_tf = lambda: theirs(yt, yp).numpy()  # noqa: E731
-                mem_tf = rss_growth_mib(run_tf)
                 t_tf = timings(run_tf, repeat)
+                mem_tf = peak_rss_growth_mib("tf", label, dtype, batch, classes)
                 ratio = statistics.median(t_np) / statistics.median(t_tf)
-                row += f"{fmt(t_tf):<34}{ratio:>6.2f}x{mem_np:>16.1f}{mem_tf:>19.1f}"
+                row += f"{fmt(t_tf):<34}{ratio:>6.2f}x{mem_np:>11.1f}{mem_tf:>9.1f}"
             else:
-                row += f"{'-':<34}{'-':>7}{mem_np:>16.1f}{'-':>19}"
+                row += f"{'-':<34}{'-':>7}{mem_np:>11.1f}{'-':>9}"
             print(row, flush=True)
-    print("ratio = numpy_impl median / tf.keras median (below 1: the own implementation is faster)\n")
+    print("ratio = numpy_impl median / tf.keras median (below 1: the own implementation is faster)")
+    print("MiB = growth of a fresh process's peak RSS while computing the loss (beyond its inputs)\n")
 
 
 def bench_suite(repeat: int) -> None:

@@ -261,6 +261,39 @@ def normalise_then_clip(p: np.ndarray, t: np.ndarray, lo: Any, hi: Any) -> np.nd
 
 
 # --------------------------------------------------------------------------- elementwise losses
+def _result_float(label_dtype: np.dtype, pred_dtype: str) -> str:
+    """Keras ``result_type`` of the labels' dtype and y_pred's float dtype: integers take
+    y_pred's dtype; two floats the wider, float32 for the float16 / bfloat16 mix."""
+    try:
+        a = dtype_name(label_dtype)
+    except ValueError:
+        return pred_dtype  # integer labels
+    if a == pred_dtype:
+        return a
+    return "float64" if "float64" in (a, pred_dtype) else "float32"
+
+
+def ignore_mask(labels: np.ndarray, ignore_class: Any, dtype: str, profile: Profile) -> np.ndarray:
+    """``labels != ignore_class`` as the profile compares them.
+
+    Keras 3 (``ops.not_equal(y_true, ops.cast(ignore_class, y_pred.dtype))``,
+    keras/src/losses/losses.py:2355) compares in the promoted dtype of the labels and
+    y_pred, y_pred's float dtype for integer labels: both sides are rounded to it, so in
+    float32 2**24 + 1 equals 2**24 and in bfloat16 257 equals 256. Keras 2 casts both to
+    int64 (tf_keras/src/backend.py:5727, 5771): an exact comparison of truncated labels.
+    """
+    if profile.ignore_class_compared_in == "pred_dtype":
+        cmp = np_dtype(_result_float(labels.dtype, dtype))
+        with np.errstate(over="ignore"):
+            lab = labels.astype(np.float64).astype(cmp).astype(np.float64)
+            ign = float(np.asarray(float(ignore_class)).astype(cmp))
+        return lab != ign
+    labels_f = labels.astype(np.float64)
+    with np.errstate(invalid="ignore"):
+        lab = np.where(np.isfinite(labels_f), np.trunc(labels_f), labels_f)
+    return lab != float(int(ignore_class))
+
+
 def sparse_elementwise(
     labels: np.ndarray,
     pred: np.ndarray,
@@ -280,7 +313,7 @@ def sparse_elementwise(
     batch_shape = pred.shape[:-1]
     n_classes = pred.shape[-1]
     labels_f = np.asarray(labels).astype(np.float64).reshape(-1)
-    valid = None if ignore_class is None else labels_f != float(ignore_class)
+    valid = None if ignore_class is None else ignore_mask(np.asarray(labels).reshape(-1), ignore_class, dtype, profile)
     keep = np.ones(labels_f.shape, dtype=bool) if valid is None else valid
     with np.errstate(all="ignore"):
         trunc = np.trunc(labels_f)
@@ -458,20 +491,11 @@ def metric_update(values: np.ndarray, sample_weight: np.ndarray | None, mask: np
     """
     work = values.dtype
     w = sample_weight
-    if mask is not None and (w is not None or profile.metric_ignore_counts_valid_only):
-        m = mask.astype(work)
-        w = m if w is None else broadcast_mul(*squeeze_or_expand(w, m, False))
     if profile.metric_ignore_counts_valid_only:
-        if w is None:
-            return exact_sum(values, work), work.type(values.size)
-        w = np.asarray(w)
-        while w.ndim < values.ndim:
-            w = w[..., None]
-        try:
-            w = np.broadcast_to(w, values.shape)
-        except ValueError:
-            raise ValueError(f"Shapes {np.shape(w)} and {values.shape} could not be broadcast together (sample_weight vs values)") from None
-        return exact_sum(broadcast_mul(values, w), work), exact_sum(w, work)
+        return _metric_update_keras2(values, w, mask)
+    if mask is not None and w is not None:
+        m = mask.astype(work)
+        w = broadcast_mul(*squeeze_or_expand(w, m, False))
     if w is not None:
         values, w = squeeze_or_expand(values, w, False)
         if values.ndim > w.ndim:
@@ -493,3 +517,28 @@ def metric_update(values: np.ndarray, sample_weight: np.ndarray | None, mask: np
     else:
         count = work.type(1)
     return total, count
+
+
+def _metric_update_keras2(values: np.ndarray, w: np.ndarray | None, mask: np.ndarray | None) -> tuple[Any, Any]:
+    """tf-keras ``MeanMetricWrapper`` + ``Reduce.update_state``: the valid mask times the
+    weights (``apply_mask``: ``squeeze_or_expand_dimensions(mask, sample_weight=sw)``),
+    then ``squeeze_or_expand_dimensions(values, sample_weight=sw)`` ([B, 1] weights on [B]
+    values are squeezed, [B] weights on [B, T] values expanded), ``broadcast_weights``
+    (rank 0 or the same rank, each dimension 1 or equal), else the values are
+    mean-reduced to the weights' rank. The count is the sum of the weights."""
+    work = values.dtype
+    if mask is not None:
+        m = mask.astype(work)
+        if w is None:
+            w = m
+        else:
+            m2, w2 = squeeze_or_expand(m, w, True)
+            w = broadcast_mul(w2, m2)
+    if w is None:
+        return exact_sum(values, work), work.type(values.size)
+    values, w = squeeze_or_expand(values, w, True)
+    if w.ndim == 0 or (w.ndim == values.ndim and all(a in (1, b) for a, b in zip(w.shape, values.shape))):
+        w = np.broadcast_to(w, values.shape)
+    elif values.ndim > w.ndim:
+        values = mean_axes(values, tuple(range(w.ndim, values.ndim)))
+    return exact_sum(broadcast_mul(values, w), work), exact_sum(w, work)

@@ -214,7 +214,14 @@ class _Loss:
         """The reduced loss (a scalar array in the loss dtype; the weighted per-element
         losses for ``reduction="none"``; the empty array for an empty batch on Keras 3)."""
         pred, _ = _as_pred(y_pred, self.dtype)
-        values, mask = self._elementwise(self._convert_true(y_true), pred)
+        y_true = self._convert_true(y_true)
+        if self.profile.loss_class_aligns_ranks:
+            # Keras 3 LossFunctionWrapper.call: squeeze_or_expand_to_same_rank(y_true,
+            # y_pred) (keras/src/losses/losses.py:29-31), e.g. (B,) targets on (B, 1).
+            labels = np.asarray(y_true)
+            if labels.dtype != object:
+                y_true, pred = _core.squeeze_or_expand(labels, pred, False)
+        values, mask = self._elementwise(y_true, pred)
         sw = None
         if sample_weight is not None:
             sw = _core.to_work(np.asarray(sample_weight, dtype=np.float64).astype(_core.np_dtype(self.dtype)), self.dtype)

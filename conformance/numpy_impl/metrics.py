@@ -20,7 +20,8 @@ class _MeanMetric:
     """Keras' ``MeanMetricWrapper`` around a loss function, with its state.
 
     ``y_pred`` (and categorical targets) are converted to the metric dtype; sparse
-    labels are not (the metric wraps the loss *function*, not the class). The ignore
+    labels are not on Keras 3 (the metric wraps the loss *function*, not the class),
+    and are on Keras 2 (its wrapper casts y_true to the metric dtype). The ignore
     mask and the sample weights follow the profile (see
     :func:`conformance.numpy_impl._core.metric_update`).
     """
@@ -121,6 +122,14 @@ class SparseCategoricalCrossentropy(_MeanMetric):
         super().__init__(name, dtype, profile)
 
     def _elementwise(self, y_true: ArrayLike, y_pred: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        if self.profile.metric_casts_labels_to_metric_dtype:
+            # tf-keras MeanMetricWrapper.update_state: y_true = tf.cast(y_true, self._dtype)
+            # (tf_keras/src/metrics/base_metric.py:707): labels above 2**24 (float32),
+            # 2**11 (float16), 2**8 (bfloat16) are rounded. Keras 3 passes them as given.
+            labels = np.asarray(y_true)
+            if labels.dtype != object:
+                with np.errstate(over="ignore"):
+                    y_true = labels.astype(np.float64).astype(_core.np_dtype(self.dtype))
         return _sparse(y_true, y_pred, self.dtype, bool(self.from_logits), self.ignore_class, self.axis, self.profile)
 
 
