@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import gc
 import os
-import resource
 import statistics
 import sys
 import time
@@ -51,12 +50,13 @@ def fmt(ts: list[float]) -> str:
 
 
 _RSS_PROBE = """
-import os, resource, sys
+import os, sys
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
 sys.path.insert(0, {root!r})
-from scripts.benchmark import implementations
-impl, label, dtype, batch, classes = {args!r}
-spec = dict(implementations(batch, classes, dtype))[label]
+import numpy as np
+impl, path, sparse, from_logits, dtype = {args!r}
+data = np.load(path)
+spec = dict(sparse=sparse, from_logits=from_logits, y_true=data["y_true"], y_pred=data["y_pred"])
 if impl == "tf":
     import tensorflow as tf
     cls = tf.keras.losses.SparseCategoricalCrossentropy if spec["sparse"] else tf.keras.losses.CategoricalCrossentropy
@@ -68,20 +68,30 @@ else:
     cls = numpy_impl.SparseCategoricalCrossentropy if spec["sparse"] else numpy_impl.CategoricalCrossentropy
     loss = cls(from_logits=spec["from_logits"], dtype=dtype)
     run = lambda: loss(spec["y_true"], spec["y_pred"])
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+def hwm_kib():
+    # VmHWM belongs to this process's own address space; ru_maxrss would carry over the
+    # high-water mark of the parent that forked it.
+    with open("/proc/self/status") as fh:
+        return next(int(line.split()[1]) for line in fh if line.startswith("VmHWM:"))
+before = hwm_kib()
 run(); run()
-print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024)
+print((hwm_kib() - before) / 1024)
 """
 
 
-def peak_rss_growth_mib(impl: str, label: str, dtype: str, batch: int, classes: int) -> float:
+def peak_rss_growth_mib(impl: str, spec: dict[str, Any], dtype: str) -> float:
     """Growth of the peak RSS of a fresh process while it computes the loss twice: the
     memory the computation needs beyond its inputs, measured the same way for numpy and
-    TensorFlow (whose allocations tracemalloc cannot see)."""
+    TensorFlow (whose allocations tracemalloc cannot see). The inputs are loaded from a
+    file, so that making them leaves no high-water mark above the computation's."""
     import subprocess
+    import tempfile
 
-    code = _RSS_PROBE.format(root=str(ROOT), args=(impl, label, dtype, batch, classes))
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = str(Path(tmp) / "inputs.npz")
+        np.savez(path, y_true=spec["y_true"], y_pred=spec["y_pred"])
+        code = _RSS_PROBE.format(root=str(ROOT), args=(impl, path, spec["sparse"], spec["from_logits"], dtype))
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     return float(out.stdout.strip().splitlines()[-1])
 
 
@@ -121,7 +131,7 @@ def bench_losses(repeat: int, batch: int, classes: int) -> None:
             ours = cls_np(from_logits=spec["from_logits"], dtype=dtype)
             run_np = lambda: ours(spec["y_true"], spec["y_pred"])  # noqa: E731
             t_np = timings(run_np, repeat)
-            mem_np = peak_rss_growth_mib("numpy", label, dtype, batch, classes)
+            mem_np = peak_rss_growth_mib("numpy", spec, dtype)
             row = f"{label:<14}{dtype:<9}{fmt(t_np):<34}"
             if tf is not None:
                 cls_tf = (tf.keras.losses.SparseCategoricalCrossentropy if spec["sparse"]
@@ -131,7 +141,7 @@ def bench_losses(repeat: int, batch: int, classes: int) -> None:
                 yp = tf.constant(spec["y_pred"])
                 run_tf = lambda: theirs(yt, yp).numpy()  # noqa: E731
                 t_tf = timings(run_tf, repeat)
-                mem_tf = peak_rss_growth_mib("tf", label, dtype, batch, classes)
+                mem_tf = peak_rss_growth_mib("tf", spec, dtype)
                 ratio = statistics.median(t_np) / statistics.median(t_tf)
                 row += f"{fmt(t_tf):<34}{ratio:>6.2f}x{mem_np:>11.1f}{mem_tf:>9.1f}"
             else:
