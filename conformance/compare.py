@@ -12,6 +12,8 @@ truth only by the same infinity, and a finite truth never by a non-finite output
 The documented value (what a doc page printed) is checked separately at its printed
 precision: ``|output - printed| <= half a unit in the last printed digit`` plus the
 dtype tolerance, because documentation prints a real implementation's rounded output.
+A page that cut the digits instead (provenance ``printing: truncated``) must hold a
+value in ``[printed, printed + one unit)``.
 """
 
 from __future__ import annotations

@@ -84,6 +84,13 @@ class Adapter(ABC):
     isolated: ClassVar[bool] = False
     description: ClassVar[str] = ""
 
+    @classmethod
+    def unavailable_reason(cls) -> str | None:
+        """Why this adapter cannot run on this machine at all (its framework is not
+        installed), or None. Checked before the adapter is instantiated, so it must not
+        import the framework: ``importlib.util.find_spec`` is the way to ask."""
+        return None
+
     def versions(self) -> dict[str, str]:
         """Versions of the implementation and what it depends on, for the report."""
         return {}
